@@ -1,6 +1,9 @@
 import { inspect } from 'node:util';
 
 const MASK = '***';
+// A registered symbol rather than instanceof: a playbook loaded through its own module graph may see
+// another copy of this class, and its secrets must still be recognised.
+const BRAND = Symbol.for('is-provision.secret');
 
 /**
  * A value that must never be shown. It prints as `***` through every path a value can take to a screen
@@ -10,6 +13,8 @@ const MASK = '***';
 export class Secret {
   readonly #value: string;
   readonly source: string;
+
+  readonly [BRAND] = true;
 
   constructor(value: string, source = 'secret') {
     this.#value = value;
@@ -33,7 +38,8 @@ export class Secret {
   }
 }
 
-export const isSecret = (value: unknown): value is Secret => value instanceof Secret;
+export const isSecret = (value: unknown): value is Secret =>
+  value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[BRAND] === true;
 
 /** Replaces every occurrence of the given secrets' values in text with `***`. */
 export class Masker {
@@ -72,7 +78,8 @@ export function secretsIn(value: unknown, into: Secret[] = []): Secret[] {
 export function revealAll(value: unknown): unknown {
   if (isSecret(value)) return value.reveal();
   if (Array.isArray(value)) return value.map(revealAll);
-  if (value !== null && typeof value === 'object') {
+  // Only plain objects are rebuilt: a Date (TOML datetimes) or a Buffer would otherwise become `{}`.
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealAll(v)]));
   }
   return value;

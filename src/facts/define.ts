@@ -1,0 +1,38 @@
+import type { Shell } from '../shell/quote.js';
+import type { EffectView } from './effects.js';
+
+/**
+ * A fact is one shell command plus a pure parser of its output. The command must only read:
+ * facts run in dry-runs too.
+ */
+export interface FactDefinition<A, T> {
+  readonly id: string;
+  command(args: A): Shell;
+  parse(stdout: string, args: A): T;
+  /**
+   * In a dry-run: the answer implied by earlier planned changes, Unknowable where an earlier change
+   * makes the answer impossible to know before it runs, or undefined to ask the host.
+   */
+  fromEffects?(args: A, effects: EffectView): T | Unknowable | undefined;
+}
+
+/** A fact that a dry-run cannot know, because an earlier task that has not run decides it. */
+export class Unknowable {
+  readonly because: string;
+  constructor(because: string) {
+    this.because = because;
+  }
+}
+
+export interface FactCall<T> {
+  readonly fact: FactDefinition<any, T>;
+  readonly args: unknown;
+}
+
+export type FactCalls = Record<string, FactCall<unknown>>;
+export type FactValues<F extends FactCalls> = { [K in keyof F]: F[K] extends FactCall<infer T> ? T : never };
+
+export function defineFact<A, T>(definition: FactDefinition<A, T>): ((args: A) => FactCall<T>) & { definition: FactDefinition<A, T> } {
+  const call = (args: A): FactCall<T> => ({ fact: definition, args });
+  return Object.assign(call, { definition });
+}

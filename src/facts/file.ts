@@ -1,0 +1,104 @@
+import { sh } from '../shell/quote.js';
+import { defineFact, Unknowable } from './define.js';
+import { parentOf, type EffectView } from './effects.js';
+
+export type PathType = 'file' | 'directory' | 'link' | 'other' | 'absent';
+
+export interface FileFact {
+  path: string;
+  type: PathType;
+  /** Four octal digits, e.g. "0644". */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  size?: number;
+  sha256?: string;
+  /** The bytes, for regular files up to the size limit (for diffs and line edits). */
+  content?: Buffer;
+  /** What the parent directory is. */
+  parent: 'directory' | 'absent' | 'other';
+  /** Answered from an earlier planned change rather than from the host. */
+  planned?: string;
+}
+
+export interface FileFactArgs {
+  path: string;
+  /** Read the content of regular files up to this many bytes; 0 = never. */
+  maxContent?: number;
+}
+
+const DEFAULT_MAX_CONTENT = 1024 * 1024;
+
+function parse(stdout: string, args: FileFactArgs): FileFact {
+  const fields = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const type = (fields.get('type') ?? 'absent') as PathType;
+  const fact: FileFact = {
+    path: args.path,
+    type,
+    parent: (fields.get('parent') ?? 'absent') as FileFact['parent'],
+  };
+  if (type !== 'absent') {
+    const [mode, owner, group, size] = (fields.get('stat') ?? '').split(' ');
+    if (mode) fact.mode = mode.padStart(4, '0');
+    if (owner) fact.owner = owner;
+    if (group) fact.group = group;
+    if (size) fact.size = Number(size);
+  }
+  const sha = fields.get('sha256');
+  if (sha) fact.sha256 = sha;
+  if (fields.has('content')) fact.content = Buffer.from(fields.get('content')!, 'base64');
+  return fact;
+}
+
+function fromEffects(args: FileFactArgs, effects: EffectView): FileFact | Unknowable | undefined {
+  const own = effects.path(args.path);
+  const parentPath = parentOf(args.path);
+  const parentEffect = parentPath === undefined ? undefined : effects.path(parentPath);
+  const parent: FileFact['parent'] | undefined =
+    parentEffect === undefined ? undefined : parentEffect.state === 'directory' ? 'directory' : parentEffect.state === 'absent' ? 'absent' : undefined;
+  if (own) {
+    // A command's `creates` path: something will be there, of a kind nobody can know yet.
+    if (own.state === 'exists') return new Unknowable(`${args.path} is made by "${own.by ?? 'an earlier task'}"`);
+    const type: PathType = own.state;
+    return {
+      path: args.path,
+      type,
+      parent: parent ?? 'directory',
+      planned: `"${own.by ?? 'an earlier task'}"`,
+      ...(own.mode ? { mode: own.mode } : {}),
+      ...(own.owner ? { owner: own.owner } : {}),
+      ...(own.group ? { group: own.group } : {}),
+      ...(own.sha256 ? { sha256: own.sha256 } : {}),
+      ...(own.content ? { content: own.content, size: own.content.length } : {}),
+    };
+  }
+  const ancestor = effects.ancestor(args.path);
+  if (ancestor && (ancestor.state === 'absent' || (ancestor.state === 'directory' && ancestor.fresh))) {
+    const parentMade = ancestor.state === 'directory' && ancestor.path === parentPath;
+    return { path: args.path, type: 'absent', parent: parentMade ? 'directory' : 'absent', planned: `"${ancestor.by ?? 'an earlier task'}"` };
+  }
+  return undefined;
+}
+
+/**
+ * A path's type, mode, owner, group, size, sha256, the parent directory and, for small files, the content.
+ * A file the user cannot read has neither sha256 nor content (rather than the content of an empty file).
+ */
+export const fileFact = defineFact<FileFactArgs, FileFact>({
+  id: 'file',
+  command: ({ path, maxContent = DEFAULT_MAX_CONTENT }) => sh`p=${path}
+if [ -L "$p" ] && [ ! -e "$p" ]; then t=link; elif [ -d "$p" ]; then t=directory; elif [ -f "$p" ]; then t=file; elif [ -e "$p" ]; then t=other; else t=absent; fi
+echo "type=$t"
+d=$(dirname -- "$p"); if [ -d "$d" ]; then echo parent=directory; elif [ -e "$d" ]; then echo parent=other; else echo parent=absent; fi
+if [ "$t" != absent ]; then echo "stat=$(stat -L -c '%a %U %G %s' -- "$p" 2>/dev/null || stat -c '%a %U %G %s' -- "$p")"; fi
+if [ "$t" = file ] && [ -r "$p" ]; then
+  echo "sha256=$(sha256sum < "$p" | cut -d' ' -f1)"
+  if [ "$(stat -L -c %s -- "$p")" -le ${maxContent} ]; then printf 'content='; base64 < "$p" | tr -d '\\n'; echo; fi
+fi`,
+  parse,
+  fromEffects,
+});

@@ -1,0 +1,11 @@
+/** The authoring API: what playbooks import from 'is-provision'. */
+export { definePlaybook } from './playbook/define.js';
+export type { CommonOptions, Play, Playbook, Task, TaskContext, HostView, InventoryView } from './playbook/types.js';
+export { command, type CommandOptions } from './modules/command.js';
+export { copy, type CopyOptions } from './modules/copy.js';
+export { file, type FileOptions, type FileState } from './modules/file.js';
+export { template, type TemplateOptions } from './modules/template.js';
+export { line, type LineOptions } from './modules/line.js';
+export { hostsEntry, type HostsEntryOptions } from './modules/hosts-entry.js';
+export type { Secret } from './shell/secret.js';
+export type { Vars, VarValue } from './inventory/types.js';

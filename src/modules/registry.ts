@@ -1,0 +1,17 @@
+import type { ModuleDefinition } from './define.js';
+import { commandModule } from './command.js';
+import { copyModule } from './copy.js';
+import { fileModule } from './file.js';
+import { hostsEntryModule } from './hosts-entry.js';
+import { lineModule } from './line.js';
+import { templateModule } from './template.js';
+
+/** Every module by the name its tasks carry. Adding a module means adding it here. */
+export const MODULES: Readonly<Record<string, ModuleDefinition>> = Object.freeze({
+  command: commandModule,
+  copy: copyModule,
+  file: fileModule,
+  hostsEntry: hostsEntryModule,
+  line: lineModule,
+  template: templateModule,
+});
