@@ -97,7 +97,10 @@ async function gatherFacts(session: HostSession, task: PreparedTask, calls: Reco
     if (output.code !== 0) {
       throw new StepError({ message: `fact ${call.fact.id} failed (exit ${output.code})`, command: result.display, code: output.code, stderrTail: tail(result.stderr) });
     }
-    values[key] = call.fact.parse(output.stdout, call.args);
+    const parsed = call.fact.parse(output.stdout, call.args);
+    const refined = session.dryRun && call.fact.refine ? call.fact.refine(parsed, call.args, session.effects) : parsed;
+    if (refined instanceof Unknowable) throw refined;
+    values[key] = refined;
   });
   return values;
 }

@@ -14,6 +14,12 @@ export interface FactDefinition<A, T> {
    * makes the answer impossible to know before it runs, or undefined to ask the host.
    */
   fromEffects?(args: A, effects: EffectView): T | Unknowable | undefined;
+  /**
+   * In a dry-run, after the host answered: Unknowable where an earlier planned change may alter the
+   * answer in ways nobody can tell before it runs (a package about to be installed may bring the
+   * directory that is missing now), else the answer as it is.
+   */
+  refine?(value: T, args: A, effects: EffectView): T | Unknowable;
 }
 
 /** A fact that a dry-run cannot know, because an earlier task that has not run decides it. */

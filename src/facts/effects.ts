@@ -18,8 +18,8 @@ export type Effect =
       /** The task that planned it; filled in by the store. */
       by?: string;
     }
-  | { kind: 'package'; name: string; installed: boolean }
-  | { kind: 'service'; name: string; exists: boolean }
+  | { kind: 'package'; name: string; installed: boolean; by?: string }
+  | { kind: 'service'; name: string; exists: boolean; running?: boolean; by?: string }
   | { kind: 'unknown'; what: string; task: string };
 
 export type PathEffect = Extract<Effect, { kind: 'path' }>;
@@ -31,6 +31,8 @@ export interface EffectView {
   ancestor(path: string): PathEffect | undefined;
   package(name: string): Extract<Effect, { kind: 'package' }> | undefined;
   service(name: string): Extract<Effect, { kind: 'service' }> | undefined;
+  /** Packages planned to be installed so far, with the task that plans each. */
+  installs(): readonly Extract<Effect, { kind: 'package' }>[];
 }
 
 function parentOf(p: string): string | undefined {
@@ -55,10 +57,10 @@ export class EffectStore implements EffectView {
         this.#paths.set(effect.path, effect);
         return;
       case 'package':
-        this.#packages.set(effect.name, effect);
+        this.#packages.set(effect.name, { ...effect, by });
         return;
       case 'service':
-        this.#services.set(effect.name, effect);
+        this.#services.set(effect.name, { ...effect, by });
         return;
       case 'unknown':
         return;
@@ -83,6 +85,10 @@ export class EffectStore implements EffectView {
 
   service(name: string): Extract<Effect, { kind: 'service' }> | undefined {
     return this.#services.get(name);
+  }
+
+  installs(): readonly Extract<Effect, { kind: 'package' }>[] {
+    return [...this.#packages.values()].filter((p) => p.installed);
   }
 }
 

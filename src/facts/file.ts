@@ -84,6 +84,15 @@ function fromEffects(args: FileFactArgs, effects: EffectView): FileFact | Unknow
   return undefined;
 }
 
+/** A path missing now may come with a package that an earlier task installs. */
+function refine(value: FileFact, args: FileFactArgs, effects: EffectView): FileFact | Unknowable {
+  if (value.type !== 'absent' || value.planned) return value;
+  const install = effects.installs()[0];
+  if (!install) return value;
+  const missing = value.parent === 'directory' ? args.path : `the directory of ${args.path}`;
+  return new Unknowable(`${missing} does not exist yet and may come with package ${install.name} ("${install.by ?? 'an earlier task'}")`);
+}
+
 /**
  * A path's type, mode, owner, group, size, sha256, the parent directory and, for small files, the content.
  * A file the user cannot read has neither sha256 nor content (rather than the content of an empty file).
@@ -101,4 +110,5 @@ if [ "$t" = file ] && [ -r "$p" ]; then
 fi`,
   parse,
   fromEffects,
+  refine,
 });
