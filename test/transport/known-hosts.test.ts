@@ -168,7 +168,7 @@ describe('parseKnownHosts and knownKeyTypes', () => {
   });
 });
 
-describe('hashing agrees with ssh-keygen -H', { skip: !existsSync('/usr/bin/ssh-keygen') && 'ssh-keygen not installed' }, () => {
+describe('hashing agrees with ssh-keygen -H', () => {
   it('finds entries ssh-keygen hashed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kh-'));
     try {
