@@ -84,7 +84,7 @@ test('hostile file names and contents arrive literally and are never executed', 
 export default definePlaybook({ name: 'hostile', plays: [{ name: 'p', hosts: 'all', tasks: [
   file({ path: ${JSON.stringify(path.dirname(name))}, state: 'directory' }),
   copy({ dest: ${JSON.stringify(name)}, content: ${JSON.stringify(content)} }),
-  line({ path: ${JSON.stringify(name)}, line: '$(touch /tmp/pwned6)' }),
+  line({ path: ${JSON.stringify(name + '.lines')}, line: '$(touch /tmp/pwned6)', create: true }),
   command({ cmd: ['touch', ${JSON.stringify(name + '.argv')}] }),
 ] }] });`);
   const inventory = labInventory([{ name: 'is1', ip: HOSTS.is1 }]);
@@ -93,7 +93,8 @@ export default definePlaybook({ name: 'hostile', plays: [{ name: 'p', hosts: 'al
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal(recapOf(result).is1!.changed, round === 1 ? 4 : 1, 'the argv command always runs');
   }
-  assert.equal(readFileSync(path.join(hostRoot('is1'), name), 'utf8'), content + '$(touch /tmp/pwned6)\n');
+  assert.equal(readFileSync(path.join(hostRoot('is1'), name), 'utf8'), content);
+  assert.equal(readFileSync(path.join(hostRoot('is1'), name + '.lines'), 'utf8'), '$(touch /tmp/pwned6)\n');
   assert.ok(existsSync(path.join(hostRoot('is1'), name + '.argv')));
   const pwned = await labExec('is1', 'ls /tmp/pwned* 2>/dev/null | wc -l');
   assert.equal(pwned.stdout.trim(), '0');
