@@ -7,5 +7,6 @@ export { file, type FileOptions, type FileState } from './modules/file.js';
 export { template, type TemplateOptions } from './modules/template.js';
 export { line, type LineOptions } from './modules/line.js';
 export { hostsEntry, type HostsEntryOptions } from './modules/hosts-entry.js';
+export { flushHandlers } from './modules/flush-handlers.js';
 export type { Secret } from './shell/secret.js';
 export type { Vars, VarValue } from './inventory/types.js';

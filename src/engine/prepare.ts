@@ -19,6 +19,8 @@ export interface PreparedTask {
   readonly plan: unknown;
   readonly name: string;
   readonly notify: readonly string[];
+  /** The names that notify this handler: its name and its `listen` names. */
+  readonly listen: readonly string[];
   readonly handler: boolean;
 }
 
@@ -61,6 +63,9 @@ function selectOrFail(inventory: Inventory, pattern: string | readonly string[],
     throw new UsageError(`${where}: ${(error as Error).message}`);
   }
 }
+
+const asList = (value: string | readonly string[] | undefined): string[] =>
+  value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
 
 function tagged(task: Task, tags?: readonly string[], skipTags?: readonly string[]): boolean {
   const own = task.common.tags ?? [];
@@ -108,8 +113,10 @@ async function prepareList(
       },
     };
     const plan = module.prepare ? await module.prepare(item.options, prepareContext) : item.options;
-    const notify = item.common.notify === undefined ? [] : typeof item.common.notify === 'string' ? [item.common.notify] : item.common.notify;
-    prepared.push({ task: item, module, plan, name: item.common.name ?? module.describe(item.options), notify, handler: what === 'handlers' });
+    const notify = asList(item.common.notify);
+    const name = item.common.name ?? module.describe(item.options);
+    const listen = [name, ...asList(item.common.listen)];
+    prepared.push({ task: item, module, plan, name, notify, listen, handler: what === 'handlers' });
   }
   return prepared;
 }
@@ -132,7 +139,7 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedPlay[
       const context = { host, vars, options, where };
       const tasks = await prepareList(play.tasks, 'tasks', context);
       const handlers = await prepareList(play.handlers, 'handlers', context);
-      const names = handlers.map((h) => h.name);
+      const names = handlers.flatMap((h) => h.listen);
       for (const task of tasks) {
         for (const name of task.notify) {
           if (!names.includes(name)) {

@@ -9,6 +9,7 @@ import type { HostRecap, RunEvent, RunListener } from './events.js';
 import type { PreparedHost, PreparedPlay, PreparedTask } from './prepare.js';
 import { runTask, type HostSession, type TaskOutcome } from './task-runner.js';
 import { maskEvent } from './mask.js';
+import { FLUSH_HANDLERS } from '../modules/flush-handlers.js';
 
 export interface RunOptions {
   playbookName: string;
@@ -121,7 +122,26 @@ export async function runPlays(options: RunOptions): Promise<RunResult> {
         return undefined;
       }
     };
+    /** Runs the notified handlers in their declared order; false when the host died doing so. */
+    const flush = async (): Promise<boolean> => {
+      for (const handler of prepared.handlers) {
+        const by = handler.listen.map((name) => notified.get(name)).find((task) => task !== undefined);
+        if (by === undefined) continue;
+        const outcome = await runOne(handler, `notified by "${by}": `);
+        if (!outcome) return false;
+        if (outcome.status === 'failed' && !handler.task.common.ignoreErrors) {
+          state.dead = true;
+          return false;
+        }
+      }
+      notified.clear();
+      return true;
+    };
     for (const task of prepared.tasks) {
+      if (task.module.name === FLUSH_HANDLERS) {
+        if (!(await flush())) return;
+        continue;
+      }
       const outcome = await runOne(task);
       if (!outcome) return;
       if (outcome.status === 'changed') for (const name of task.notify) if (!notified.has(name)) notified.set(name, task.name);
@@ -130,16 +150,7 @@ export async function runPlays(options: RunOptions): Promise<RunResult> {
         return;
       }
     }
-    for (const handler of prepared.handlers) {
-      const by = notified.get(handler.name);
-      if (by === undefined) continue;
-      const outcome = await runOne(handler, `notified by "${by}": `);
-      if (!outcome) return;
-      if (outcome.status === 'failed' && !handler.task.common.ignoreErrors) {
-        state.dead = true;
-        return;
-      }
-    }
+    await flush();
   };
 
   try {

@@ -176,9 +176,10 @@ export async function runTask(session: HostSession, task: PreparedTask, vars: Re
   }
   if (decision.kind === 'noop') return { status: 'ok', reason: decision.reason };
   const diff = decision.diff;
+  const status = decision.changes === false ? 'ok' : 'changed';
   if (session.dryRun) {
     for (const effect of decision.effects ?? []) session.effects.record(effect, task.name);
-    return { status: 'changed', reason: decision.reason, ...(diff ? { diff } : {}) };
+    return { status, reason: decision.reason, ...(diff ? { diff } : {}) };
   }
   try {
     for (const step of decision.steps) await applyStep(session, task, step);
@@ -187,5 +188,5 @@ export async function runTask(session: HostSession, task: PreparedTask, vars: Re
     if (error instanceof StepError) return { ...failure(error), ...(diff ? { diff } : {}) };
     throw error;
   }
-  return { status: 'changed', reason: decision.reason, ...(diff ? { diff } : {}) };
+  return { status, reason: decision.reason, ...(diff ? { diff } : {}) };
 }

@@ -26,12 +26,25 @@ export type Step =
 
 export type Decision =
   | { kind: 'noop'; reason: string }
-  | { kind: 'change'; reason: string; diff?: string; steps: Step[]; effects?: Effect[] };
+  | {
+      kind: 'change';
+      reason: string;
+      diff?: string;
+      steps: Step[];
+      effects?: Effect[];
+      /** false: the steps only check (wait for a port, say) and change nothing: reported ok. */
+      changes?: boolean;
+    };
 
 export const noop = (reason: string): Decision => ({ kind: 'noop', reason });
 
 export function change(reason: string, steps: Step[], extra: { diff?: string; effects?: Effect[] } = {}): Decision {
   return { kind: 'change', reason, steps, ...extra };
+}
+
+/** Steps that only check the host, such as waiting for a port: run like a change, reported as ok. */
+export function check(reason: string, steps: Step[], effects?: Effect[]): Decision {
+  return { kind: 'change', reason, steps, changes: false, ...(effects ? { effects } : {}) };
 }
 
 /** Thrown by decide() when the task cannot succeed as written on this host (a missing file, say). */

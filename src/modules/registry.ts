@@ -2,6 +2,7 @@ import type { ModuleDefinition } from './define.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
 import { fileModule } from './file.js';
+import { flushHandlersModule } from './flush-handlers.js';
 import { hostsEntryModule } from './hosts-entry.js';
 import { lineModule } from './line.js';
 import { templateModule } from './template.js';
@@ -11,6 +12,7 @@ export const MODULES: Readonly<Record<string, ModuleDefinition>> = Object.freeze
   command: commandModule,
   copy: copyModule,
   file: fileModule,
+  flushHandlers: flushHandlersModule,
   hostsEntry: hostsEntryModule,
   line: lineModule,
   template: templateModule,

@@ -11,6 +11,7 @@ export const COMMON_SCHEMA: OptionsSchema = {
   tags: { type: 'strings' },
   ignoreErrors: { type: 'boolean' },
   become: { type: 'boolean' },
+  listen: { type: 'string-or-strings' },
 };
 
 const COMMON_KEYS = Object.keys(COMMON_SCHEMA);
@@ -26,11 +27,13 @@ export function buildTask<O extends object>(
   check?: (options: O) => string | undefined,
 ): Task<O> {
   const origin = callerOrigin();
-  validateOptions(module, { ...schema, ...COMMON_SCHEMA }, options as Record<string, unknown>, origin);
+  // Where a module has a `name` of its own (a service's, a database's), `name` is that, and the task
+  // is shown by its description; handlers of such modules are notified through `listen`.
+  validateOptions(module, { ...COMMON_SCHEMA, ...schema }, options as Record<string, unknown>, origin);
   const common: Record<string, unknown> = {};
   const own: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
-    if (COMMON_KEYS.includes(key)) common[key] = value;
+    if (COMMON_KEYS.includes(key) && !(key in schema)) common[key] = value;
     else own[key] = value;
   }
   const problem = check?.(own as O);

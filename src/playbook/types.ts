@@ -14,6 +14,8 @@ export interface CommonOptions {
   ignoreErrors?: boolean;
   /** Run through sudo; overrides the host's `become`. */
   become?: boolean;
+  /** For handlers: further names that notify this handler (as Ansible's `listen`). */
+  listen?: string | string[];
 }
 
 /** A task as the playbook builds it: plain data, checked when built. */

@@ -149,3 +149,18 @@ export default definePlaybook({ name: 's', plays: [{ name: 'p', hosts: 'app', ta
   assert.match(failed.error.stderrTail, /\*\*\*/);
   assert.equal(readFileSync(path.join(p.root('a'), 'pw'), 'utf8'), 's3cr3t-value', 'the file gets the real value');
 });
+
+test('flushHandlers runs notified handlers where it stands; handlers notified later run again at the end', async () => {
+  const p = project(`import { definePlaybook, command, copy, flushHandlers } from 'is-provision';
+export default definePlaybook({ name: 'f', plays: [{ name: 'p', hosts: 'app', tasks: ({ vars }) => [
+  copy({ name: 'conf', dest: vars.root + '/conf', content: 'x', notify: 'log' }),
+  flushHandlers(),
+  command({ name: 'after flush', cmd: ['sh', '-c', 'echo task >> "$0"', vars.root + '/log'], creates: vars.root + '/after' }),
+  copy({ name: 'conf2', dest: vars.root + '/conf2', content: 'y', notify: 'log' }),
+], handlers: ({ vars }) => [command({ name: 'log', cmd: ['sh', '-c', 'echo handler >> "$0"', vars.root + '/log'] })] }] });`, ['a']);
+  const result = await p.run();
+  assert.equal(result.code, 0, result.stdout);
+  assert.equal(readFileSync(path.join(p.root('a'), 'log'), 'utf8'), 'handler\ntask\nhandler\n');
+  const again = await p.run();
+  assert.equal(recapOf(again).a!.changed, 1, 'only the command without a creates-file changes');
+});
