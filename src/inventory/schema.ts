@@ -82,7 +82,6 @@ export function readDocument(doc: TomlTable, context: SchemaContext): InventoryD
   for (const [name, value] of Object.entries(groups)) {
     const at = ['groups', name];
     check.name(name, at, 'group');
-    if (Object.hasOwn(hosts, name)) throw context.source.error(at, `"${name}" is both a host and a group; host patterns need the names to differ`);
     const table = check.table(value, at);
     check.keys(table, GROUP_KEYS, at);
     const vars = check.table(table.vars, [...at, 'vars']);

@@ -56,9 +56,10 @@ export function selectHosts(inventory: Inventory, pattern: string | readonly str
 /** Host names a term stands for; undefined when it names nothing. */
 function matchTerm(inventory: Inventory, term: string): Set<string> | undefined {
   if (term === 'all' || term === '*') return new Set(inventory.hosts.map((host) => host.name));
-  if (inventory.hosts.some((host) => host.name === term)) return new Set([term]);
+  // A name may be a host and a group at once (a group "db" holding the host "db"): it stands for both.
+  const isHost = inventory.hosts.some((host) => host.name === term);
   const group = inventory.groups[term];
-  if (group) return new Set(group);
+  if (isHost || group) return new Set([...(isHost ? [term] : []), ...(group ?? [])]);
   if (!hasWildcard(term)) return undefined;
   const regexp = wildcardToRegExp(term);
   const names = new Set(inventory.hosts.filter((host) => regexp.test(host.name)).map((host) => host.name));

@@ -138,11 +138,6 @@ const cases: { name: string; files: Record<string, string>; options?: FixtureOpt
     message: 'hosts.toml:1:1: "all" is the implicit group of every host and cannot be a host name',
   },
   {
-    name: 'a name used for a host and a group',
-    files: { 'hosts.toml': '[hosts.db]\n[groups.db]\n' },
-    message: 'hosts.toml:2:1: "db" is both a host and a group; host patterns need the names to differ',
-  },
-  {
     name: 'a host name with pattern syntax',
     files: { 'hosts.toml': '[hosts."web 1"]\n' },
     message: 'hosts.toml:1:1: invalid host name "web 1": names cannot be empty, contain whitespace, commas, * ? [ ], or start with ! or &',

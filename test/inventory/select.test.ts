@@ -72,3 +72,8 @@ for (const { pattern, message, unknown } of errors) {
     );
   });
 }
+
+test('a name that is both a host and a group stands for both', async () => {
+  const inventory = await load({ 'hosts.toml': '[defaults]\ntransport = "local"\n[hosts.db]\n[hosts.db2]\n[groups.db]\nhosts = ["db", "db2"]\n' });
+  assert.deepEqual(selectHosts(inventory, 'db').map((h) => h.name), ['db', 'db2']);
+});
