@@ -22,6 +22,8 @@ export interface HostSession {
   readonly dryRun: boolean;
   readonly now: Date;
   readonly emit: (event: RunEvent) => void;
+  /** Whether sudo asks this host's login user for a password: probed once, on first need. */
+  sudo?: Promise<'asks' | 'no-password'>;
 }
 
 export interface TaskOutcome {
@@ -35,11 +37,14 @@ function becomes(session: HostSession, task: PreparedTask): boolean {
   return task.task.common.become ?? session.host.become;
 }
 
-function wrapOptions(session: HostSession, task: PreparedTask): WrapOptions {
+async function wrapOptions(session: HostSession, task: PreparedTask): Promise<WrapOptions> {
   if (!becomes(session, task)) return {};
   const password = session.host.vars.become_password;
   const sudoPassword = isSecret(password) ? password : typeof password === 'string' ? new Secret(password) : undefined;
-  return { sudo: true, ...(sudoPassword ? { sudoPassword } : {}) };
+  if (!sudoPassword) return { sudo: true };
+  // A password sent where sudo does not ask for one would be read by the command instead.
+  session.sudo ??= session.transport.exec('sudo -n true', {}).then((r) => (r.code === 0 ? 'no-password' : 'asks'));
+  return (await session.sudo) === 'asks' ? { sudo: true, sudoPassword } : { sudo: true };
 }
 
 function stdinOf(prefix: string, data?: string | Buffer): string | Buffer | undefined {
@@ -80,7 +85,7 @@ async function gatherFacts(session: HostSession, task: PreparedTask, calls: Reco
   }
   if (pending.length === 0) return values;
   const script = factScript(pending.map(([, call]) => call), session.nonce);
-  const result = await run(session, task, script, wrapOptions(session, task));
+  const result = await run(session, task, script, await wrapOptions(session, task));
   let outputs;
   try {
     outputs = splitFactOutput(result.stdout, session.nonce, pending.length);
@@ -108,7 +113,7 @@ async function gatherFacts(session: HostSession, task: PreparedTask, calls: Reco
 async function applyStep(session: HostSession, task: PreparedTask, step: Step): Promise<void> {
   switch (step.kind) {
     case 'exec': {
-      const options = { ...wrapOptions(session, task), ...(step.cwd ? { cwd: step.cwd } : {}), ...(step.env ? { env: step.env } : {}) };
+      const options = { ...(await wrapOptions(session, task)), ...(step.cwd ? { cwd: step.cwd } : {}), ...(step.env ? { env: step.env } : {}) };
       if (step.label) session.emit({ type: 'progress', host: session.host.name, task: task.name, message: step.label });
       const result = await run(session, task, step.command, options, step.stdin);
       if (result.code !== 0) {

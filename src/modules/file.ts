@@ -99,15 +99,6 @@ function attributes(o: FileOptions, fact: FileFact, what: string): Decision {
 
 export function decideFile(o: FileOptions, fact: FileFact): Decision {
   const state = o.state ?? 'file';
-  if (state !== 'absent' && fact.type === 'other' && fact.planned) {
-    // In a dry-run, a path an earlier command creates: what it will be is known only once it has run.
-    const unknown: FileFact = { ...fact, mode: undefined, owner: undefined, group: undefined };
-    const { commands, changes } = attributeCommands(o.path, unknown, { mode: normalizeMode(o.mode), owner: o.owner, group: o.group });
-    if (commands.length === 0) return noop(`${o.path} exists (made by ${fact.planned})`);
-    return change(`${o.path} (made by ${fact.planned}) ${changes.join(', ')}`, commands.map((command) => ({ kind: 'exec' as const, command })), {
-      effects: [{ kind: 'path', path: o.path, state: 'exists' }],
-    });
-  }
   switch (state) {
     case 'absent':
       if (fact.type === 'absent') return noop(`${o.path} is absent`);

@@ -4,7 +4,10 @@ import { Shell, sh, quote, raw } from './quote.js';
 export interface WrapOptions {
   /** Run as root through sudo, non-interactively. */
   sudo?: boolean;
-  /** The sudo password; sent as the first line of stdin, never on the command line. */
+  /**
+   * The sudo password; sent as the first line of stdin, never on the command line. Only for hosts
+   * where sudo asks for one: where it does not (NOPASSWD), the line would reach the command.
+   */
   sudoPassword?: Secret;
   /** Directory to run in; the command fails if it does not exist (no silent fallback to $HOME). */
   cwd?: string;
@@ -43,14 +46,19 @@ export function wrap(command: Shell, options: WrapOptions = {}): Prepared {
       plain.push(raw(`${name}=${quote(value)}`));
     }
   }
-  if (plain.length > 0) inner = sh`export ${plain} && ${inner}`;
-  if (reads.length > 0) inner = new Shell(`${reads.map((r) => r.text).join(' && ')} && ${inner.text}`);
-  if (options.cwd !== undefined) inner = sh`cd -- ${options.cwd} && ${inner}`;
+  const prefix: Shell[] = [];
+  if (options.cwd !== undefined) prefix.push(sh`cd -- ${options.cwd}`);
+  prefix.push(...reads);
+  if (plain.length > 0) prefix.push(sh`export ${plain}`);
+  // The command is grouped so that none of it runs when a prefix fails: a bare `cd dir && a; b` (or
+  // `a || b`, or a second line) would run b in the login directory when dir is missing.
+  if (prefix.length > 0) inner = new Shell(`${prefix.map((p) => p.text).join(' && ')} && { ${command.text}\n}`);
 
   let outer = sh`sh -c ${inner.text}`;
   if (options.sudo) {
     if (options.sudoPassword) {
-      outer = sh`sudo -S -p '' -H -- ${outer}`;
+      // -k: sudo asks every time, so the password line on stdin is always read by sudo, never by the command.
+      outer = sh`sudo -k -S -p '' -H -- ${outer}`;
       stdinPrefix = options.sudoPassword.reveal() + '\n' + stdinPrefix;
     } else {
       outer = sh`sudo -n -H -- ${outer}`;

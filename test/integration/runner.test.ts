@@ -36,7 +36,8 @@ test('example playbook: root, sudo and sudo-with-password hosts converge to the 
   const inventory = labInventory(
     [
       { name: 'is1', ip: HOSTS.is1, groups: ['app'] },
-      { name: 'is2', ip: HOSTS.is2, user: 'deploy', become: true, groups: ['app'] },
+      // A password given where sudo asks for none must not reach the commands' stdin.
+      { name: 'is2', ip: HOSTS.is2, user: 'deploy', become: true, groups: ['app'], vars: '{ become_password = "unused-pw" }' },
       { name: 'db', ip: HOSTS.db, user: 'alice', become: true, groups: ['app'], vars: '{ become_password = { env = "ISP_ALICE_PW" } }' },
     ],
   );
