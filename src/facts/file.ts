@@ -63,6 +63,14 @@ function fromEffects(args: FileFactArgs, effects: EffectView): FileFact | Unknow
   if (own) {
     // A command's `creates` path: something will be there, of a kind nobody can know yet.
     if (own.state === 'exists') return new Unknowable(`${args.path} is made by "${own.by ?? 'an earlier task'}"`);
+    // Only its size is planned: enough for callers that read no content (maxContent 0: does it exist,
+    // which mode), not for those that compare or edit the bytes.
+    const opaque = own.state === 'file' && own.content === undefined && own.sha256 === undefined && own.size !== undefined;
+    if (opaque && (args.maxContent ?? DEFAULT_MAX_CONTENT) !== 0) {
+      return new Unknowable(`the content of ${args.path} comes from "${own.by ?? 'an earlier task'}" and is not known before it runs`);
+    }
+    // Only mode or owner planned: the host still knows the content; refine() lays the plan over it.
+    if (own.state === 'file' && own.content === undefined && !opaque) return undefined;
     const type: PathType = own.state;
     return {
       path: args.path,
@@ -73,7 +81,7 @@ function fromEffects(args: FileFactArgs, effects: EffectView): FileFact | Unknow
       ...(own.owner ? { owner: own.owner } : {}),
       ...(own.group ? { group: own.group } : {}),
       ...(own.sha256 ? { sha256: own.sha256 } : {}),
-      ...(own.content ? { content: own.content, size: own.content.length } : {}),
+      ...(own.content ? { content: own.content, size: own.content.length } : own.size !== undefined ? { size: own.size } : {}),
     };
   }
   const ancestor = effects.ancestor(args.path);
@@ -86,6 +94,11 @@ function fromEffects(args: FileFactArgs, effects: EffectView): FileFact | Unknow
 
 /** A path missing now may come with a package that an earlier task installs. */
 function refine(value: FileFact, args: FileFactArgs, effects: EffectView): FileFact | Unknowable {
+  const own = effects.path(args.path);
+  if (own && own.state === 'file' && value.type === 'file') {
+    const planned = `"${own.by ?? 'an earlier task'}"`;
+    return { ...value, planned, ...(own.mode ? { mode: own.mode } : {}), ...(own.owner ? { owner: own.owner } : {}), ...(own.group ? { group: own.group } : {}) };
+  }
   if (value.type !== 'absent' || value.planned) return value;
   const install = effects.installs()[0];
   if (!install) return value;

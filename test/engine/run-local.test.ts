@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { recapOf, runCli, tasksWith } from '../helpers/cli.js';
@@ -163,4 +163,20 @@ export default definePlaybook({ name: 'f', plays: [{ name: 'p', hosts: 'app', ta
   assert.equal(readFileSync(path.join(p.root('a'), 'log'), 'utf8'), 'handler\ntask\nhandler\n');
   const again = await p.run();
   assert.equal(recapOf(again).a!.changed, 1, 'only the command without a creates-file changes');
+});
+
+test('dry-run: a mode change followed by a line edit of the same file plans both, as the apply does', async () => {
+  const p = project(`import { definePlaybook, file, line } from 'is-provision';
+export default definePlaybook({ name: 'm', plays: [{ name: 'p', hosts: 'app', tasks: ({ vars }) => [
+  file({ name: 'mode', path: vars.root + '/conf', mode: '0600' }),
+  line({ name: 'line', path: vars.root + '/conf', line: 'b=2' }),
+] }] });`, ['a']);
+  writeFileSync(path.join(p.root('a'), 'conf'), 'a=1\n', { mode: 0o644 });
+  const dry = await p.run('--dry-run');
+  assert.equal(dry.code, 0, dry.stdout);
+  assert.deepEqual(tasksWith(dry, 'changed').sort(), ['a/line', 'a/mode']);
+  const apply = await p.run();
+  assert.deepEqual(tasksWith(apply, 'changed').sort(), ['a/line', 'a/mode']);
+  assert.equal(statSync(path.join(p.root('a'), 'conf')).mode & 0o777, 0o600, 'the line edit keeps the new mode');
+  assert.equal(readFileSync(path.join(p.root('a'), 'conf'), 'utf8'), 'a=1\nb=2\n');
 });
