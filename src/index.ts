@@ -8,5 +8,7 @@ export { template, type TemplateOptions } from './modules/template.js';
 export { line, type LineOptions } from './modules/line.js';
 export { hostsEntry, type HostsEntryOptions } from './modules/hosts-entry.js';
 export { flushHandlers } from './modules/flush-handlers.js';
+export { packages, type PackagesOptions, type PackageState } from './modules/packages.js';
+export { service, type ServiceOptions, type ServiceState } from './modules/service.js';
 export type { Secret } from './shell/secret.js';
 export type { Vars, VarValue } from './inventory/types.js';

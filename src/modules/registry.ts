@@ -5,6 +5,8 @@ import { fileModule } from './file.js';
 import { flushHandlersModule } from './flush-handlers.js';
 import { hostsEntryModule } from './hosts-entry.js';
 import { lineModule } from './line.js';
+import { packagesModule } from './packages.js';
+import { serviceModule } from './service.js';
 import { templateModule } from './template.js';
 
 /** Every module by the name its tasks carry. Adding a module means adding it here. */
@@ -15,5 +17,7 @@ export const MODULES: Readonly<Record<string, ModuleDefinition>> = Object.freeze
   flushHandlers: flushHandlersModule,
   hostsEntry: hostsEntryModule,
   line: lineModule,
+  packages: packagesModule,
+  service: serviceModule,
   template: templateModule,
 });
