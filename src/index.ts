@@ -10,5 +10,7 @@ export { hostsEntry, type HostsEntryOptions } from './modules/hosts-entry.js';
 export { flushHandlers } from './modules/flush-handlers.js';
 export { packages, type PackagesOptions, type PackageState } from './modules/packages.js';
 export { service, type ServiceOptions, type ServiceState } from './modules/service.js';
+export { toml, type TomlOptions } from './modules/toml.js';
+export { x509, type X509Options } from './modules/x509.js';
 export type { Secret } from './shell/secret.js';
 export type { Vars, VarValue } from './inventory/types.js';

@@ -7,6 +7,8 @@ import { hostsEntryModule } from './hosts-entry.js';
 import { lineModule } from './line.js';
 import { packagesModule } from './packages.js';
 import { serviceModule } from './service.js';
+import { tomlModule } from './toml.js';
+import { x509Module } from './x509.js';
 import { templateModule } from './template.js';
 
 /** Every module by the name its tasks carry. Adding a module means adding it here. */
@@ -19,5 +21,7 @@ export const MODULES: Readonly<Record<string, ModuleDefinition>> = Object.freeze
   line: lineModule,
   packages: packagesModule,
   service: serviceModule,
+  toml: tomlModule,
+  x509: x509Module,
   template: templateModule,
 });
