@@ -11,6 +11,8 @@ export { flushHandlers } from './modules/flush-handlers.js';
 export { packages, type PackagesOptions, type PackageState } from './modules/packages.js';
 export { service, type ServiceOptions, type ServiceState } from './modules/service.js';
 export { toml, type TomlOptions } from './modules/toml.js';
+export { database, type DatabaseOptions } from './modules/database.js';
+export { sqlScripts, type SqlScriptsOptions } from './modules/sql-scripts.js';
 export { x509, type X509Options } from './modules/x509.js';
 export type { Secret } from './shell/secret.js';
 export type { Vars, VarValue } from './inventory/types.js';

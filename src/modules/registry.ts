@@ -1,12 +1,14 @@
 import type { ModuleDefinition } from './define.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
+import { databaseModule } from './database.js';
 import { fileModule } from './file.js';
 import { flushHandlersModule } from './flush-handlers.js';
 import { hostsEntryModule } from './hosts-entry.js';
 import { lineModule } from './line.js';
 import { packagesModule } from './packages.js';
 import { serviceModule } from './service.js';
+import { sqlScriptsModule } from './sql-scripts.js';
 import { tomlModule } from './toml.js';
 import { x509Module } from './x509.js';
 import { templateModule } from './template.js';
@@ -15,12 +17,14 @@ import { templateModule } from './template.js';
 export const MODULES: Readonly<Record<string, ModuleDefinition>> = Object.freeze({
   command: commandModule,
   copy: copyModule,
+  database: databaseModule,
   file: fileModule,
   flushHandlers: flushHandlersModule,
   hostsEntry: hostsEntryModule,
   line: lineModule,
   packages: packagesModule,
   service: serviceModule,
+  sqlScripts: sqlScriptsModule,
   toml: tomlModule,
   x509: x509Module,
   template: templateModule,
