@@ -73,6 +73,20 @@ function sudoHint(stderr: string): string {
   return '';
 }
 
+/** The environment the facts of one round trip need; two facts wanting different values is a bug. */
+function factEnv(calls: readonly FactCall<unknown>[]): { env?: Record<string, string | number | Secret> } {
+  const env: Record<string, string | number | Secret> = {};
+  for (const call of calls) {
+    for (const [name, value] of Object.entries(call.fact.env?.(call.args) ?? {})) {
+      const before = env[name];
+      const same = (a: unknown, b: unknown) => (isSecret(a) && isSecret(b) ? a.reveal() === b.reveal() : a === b);
+      if (before !== undefined && !same(before, value)) throw new Error(`facts of one task need different values of ${name}`);
+      env[name] = value;
+    }
+  }
+  return Object.keys(env).length > 0 ? { env } : {};
+}
+
 /** Reads a task's facts: from planned effects in a dry-run where they tell, the rest in one round trip. */
 async function gatherFacts(session: HostSession, task: PreparedTask, calls: Record<string, FactCall<unknown>>): Promise<Record<string, unknown>> {
   const values: Record<string, unknown> = {};
@@ -85,7 +99,7 @@ async function gatherFacts(session: HostSession, task: PreparedTask, calls: Reco
   }
   if (pending.length === 0) return values;
   const script = factScript(pending.map(([, call]) => call), session.nonce);
-  const result = await run(session, task, script, await wrapOptions(session, task));
+  const result = await run(session, task, script, { ...(await wrapOptions(session, task)), ...factEnv(pending.map(([, call]) => call)) });
   let outputs;
   try {
     outputs = splitFactOutput(result.stdout, session.nonce, pending.length);

@@ -1,5 +1,6 @@
 import type { Shell } from '../shell/quote.js';
 import type { EffectView } from './effects.js';
+import type { Secret } from '../shell/secret.js';
 
 /**
  * A fact is one shell command plus a pure parser of its output. The command must only read:
@@ -20,6 +21,8 @@ export interface FactDefinition<A, T> {
    * directory that is missing now), else the answer as it is.
    */
   refine?(value: T, args: A, effects: EffectView): T | Unknowable;
+  /** Environment the command needs, such as a client's password: secrets reach it over stdin. */
+  env?(args: A): Record<string, string | number | Secret>;
 }
 
 /** A fact that a dry-run cannot know, because an earlier task that has not run decides it. */
