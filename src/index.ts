@@ -14,5 +14,7 @@ export { toml, type TomlOptions } from './modules/toml.js';
 export { database, type DatabaseOptions } from './modules/database.js';
 export { sqlScripts, type SqlScriptsOptions } from './modules/sql-scripts.js';
 export { x509, type X509Options } from './modules/x509.js';
+export { unarchive, type UnarchiveOptions } from './modules/unarchive.js';
+export { waitFor, type WaitForOptions } from './modules/wait-for.js';
 export type { Secret } from './shell/secret.js';
 export type { Vars, VarValue } from './inventory/types.js';

@@ -143,9 +143,13 @@ async function applyStep(session: HostSession, task: PreparedTask, step: Step): 
     }
     case 'upload': {
       const started = Date.now();
+      let shown = 0;
       await session.transport.put(step.from, step.to, {
         ...(step.mode ? { mode: step.mode } : {}),
         onProgress: (sent, total) => {
+          // A few updates a second are enough for a person; every SFTP chunk would flood the listeners.
+          if (sent < total && Date.now() - shown < 250) return;
+          shown = Date.now();
           const seconds = Math.max((Date.now() - started) / 1000, 0.001);
           const mb = (n: number) => (n / 1048576).toFixed(1);
           session.emit({ type: 'progress', host: session.host.name, task: task.name, message: `${step.label ?? 'upload'} ${mb(sent)}/${mb(total)} MB, ${mb(sent / seconds)} MB/s` });

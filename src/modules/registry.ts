@@ -10,6 +10,8 @@ import { packagesModule } from './packages.js';
 import { serviceModule } from './service.js';
 import { sqlScriptsModule } from './sql-scripts.js';
 import { tomlModule } from './toml.js';
+import { unarchiveModule } from './unarchive.js';
+import { waitForModule } from './wait-for.js';
 import { x509Module } from './x509.js';
 import { templateModule } from './template.js';
 
@@ -26,6 +28,8 @@ export const MODULES: Readonly<Record<string, ModuleDefinition>> = Object.freeze
   service: serviceModule,
   sqlScripts: sqlScriptsModule,
   toml: tomlModule,
+  unarchive: unarchiveModule,
+  waitFor: waitForModule,
   x509: x509Module,
   template: templateModule,
 });
