@@ -192,6 +192,7 @@ export async function runTask(session: HostSession, task: PreparedTask, vars: Re
     if (error instanceof TransportError) throw error;
     if (error instanceof Unknowable) {
       // Never a failure in a dry-run: the plan says what it cannot know and counts it as a change.
+      if (task.module.isCheck?.(task.task.options)) return { status: 'ok', reason: `depends on an earlier change: ${error.because}; would check then` };
       return { status: 'changed', reason: `depends on an earlier change: ${error.because}; assumed to change` };
     }
     if (error instanceof TaskFailure || error instanceof StepError) return failure(error);

@@ -31,6 +31,8 @@ export interface ModuleDefinition<O = any, P = O, F extends FactCalls = FactCall
   readonly schema: OptionsSchema;
   /** The default task name. */
   describe(options: O): string;
+  /** True where the task only checks the host (waits for a port, say): never reported as changed. */
+  isCheck?(options: O): boolean;
   /** Turns options with local inputs (a template, a source file) into the options the module plans with. */
   prepare?(options: O, context: PrepareContext): Promise<P> | P;
   facts(options: P, context: DecideContext): F;

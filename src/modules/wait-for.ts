@@ -42,7 +42,7 @@ import type { OptionsSchema } from '../playbook/options.js';
 import type { CommonOptions, Task } from '../playbook/types.js';
 import { join, raw, sh, type Shell } from '../shell/quote.js';
 import { commandShell } from './command.js';
-import { change, noop, TaskFailure, type Decision } from './decision.js';
+import { change, check, noop, TaskFailure, type Decision } from './decision.js';
 import { defineModule, type DecideContext } from './define.js';
 
 export interface WaitForOptions {
@@ -145,18 +145,20 @@ export function decideWaitFor(o: WaitForOptions, state: WaitState, context: Pick
     return change(`${run}, then ${context.dryRun ? 'wait' : 'waited'} up to ${limit} s for ${what}`, [step]);
   }
   if (state.met) return noop(`${state.observed}${planned}`);
-  return change(`${state.observed}${planned}; ${context.dryRun ? 'would wait' : 'waited'} up to ${limit} s for ${what}`, [step]);
+  // Waiting changes nothing on the host: reported ok, as Ansible's wait_for, so dry-run and apply agree.
+  return check(`${state.observed}${planned}; ${context.dryRun ? 'would wait' : 'waited'} up to ${limit} s for ${what}`, [step]);
 }
 
 export const waitForModule = defineModule<WaitForOptions, WaitForOptions, { state: ReturnType<typeof waitStateFact> }>({
   name: 'waitFor',
   schema: SCHEMA,
   describe: (o) => `wait for ${waitedFor(o)}`,
+  isCheck: (o) => o.trigger === undefined,
   facts: (o) => ({ state: waitStateFact(probeOf(o)) }),
   decide: (o, facts, context) => decideWaitFor(o, facts.state, context),
 });
 
-function check(o: WaitForOptions): string | undefined {
+function checkOptions(o: WaitForOptions): string | undefined {
   const targets = [o.port, o.url, o.file].filter((t) => t !== undefined).length;
   if (targets !== 1) return 'give exactly one of "port", "url" and "file"';
   if (o.host !== undefined && o.port === undefined) return 'option "host" goes with "port"';
@@ -179,5 +181,5 @@ function check(o: WaitForOptions): string | undefined {
 
 /** Waits until a port, URL or file is there (or gone). See the module's TSDoc above. */
 export function waitFor(options: WaitForOptions & CommonOptions): Task<WaitForOptions> {
-  return buildTask('waitFor', SCHEMA, options, check);
+  return buildTask('waitFor', SCHEMA, options, checkOptions);
 }

@@ -365,7 +365,7 @@ test('for real: https with a self-signed certificate needs insecure', async () =
   assert.equal(factHere({ url }).observed, `no HTTP answer from ${url}`);
 });
 
-test('through the engine (local transport): not yet, then waited for; then ok', async () => {
+test('through the engine (local transport): a wait is a check, reported ok, dry-run and apply alike', async () => {
   const { runTask } = await import('../../src/engine/task-runner.js');
   const { localTransport } = await import('../../src/transport/local.js');
   const port = await freePort();
@@ -373,9 +373,9 @@ test('through the engine (local transport): not yet, then waited for; then ok', 
   const host = { name: 'local', address: '127.0.0.1', groups: [], vars: {}, become: false, connection: { user: 'root', transport: 'local' } } as never;
   const prepared = { task, module: waitForModule, plan: task.options, name: 'wait', notify: [], listen: [], handler: false } as never;
   const session = (dryRun: boolean) => ({ host, transport: localTransport('local'), effects: new EffectStore(), nonce: 'n0nce', dryRun, now: new Date(), emit: () => undefined });
-  assert.deepEqual(await runTask(session(true), prepared, {}), { status: 'changed', reason: `nothing listens on port ${port}; would wait up to 20 s for port ${port} to listen` });
+  assert.deepEqual(await runTask(session(true), prepared, {}), { status: 'ok', reason: `nothing listens on port ${port}; would wait up to 20 s for port ${port} to listen` });
   background(`setTimeout(() => require('net').createServer().listen(${port}, '127.0.0.1'), 1500)`);
-  assert.deepEqual(await runTask(session(false), prepared, {}), { status: 'changed', reason: `nothing listens on port ${port}; waited up to 20 s for port ${port} to listen` });
+  assert.deepEqual(await runTask(session(false), prepared, {}), { status: 'ok', reason: `nothing listens on port ${port}; waited up to 20 s for port ${port} to listen` });
   assert.deepEqual(await runTask(session(false), prepared, {}), { status: 'ok', reason: `port ${port} is listening` });
   const quick = waitFor({ port: await freePort(), timeout: 1 });
   const failed = await runTask(session(false), { ...(prepared as object), task: quick, plan: quick.options } as never, {});
