@@ -19,6 +19,8 @@ export interface FileFact {
   parent: 'directory' | 'absent' | 'other';
   /** Answered from an earlier planned change rather than from the host. */
   planned?: string;
+  /** In a dry-run: missing now, but a package an earlier task installs may bring it (or its directory). */
+  mayComeWith?: string;
 }
 
 export interface FileFactArgs {
@@ -92,7 +94,12 @@ function fromEffects(args: FileFactArgs, effects: EffectView): FileFact | Unknow
   return undefined;
 }
 
-/** A path missing now may come with a package that an earlier task installs. */
+/**
+ * In a dry-run, after the host answered: a mode or owner planned by an earlier task is laid over the
+ * real file, and a path missing now is marked as one that may come with a package an earlier task
+ * installs. Creating modules go on (their directory will be there or be made); editing modules turn
+ * that mark into an Unknowable.
+ */
 function refine(value: FileFact, args: FileFactArgs, effects: EffectView): FileFact | Unknowable {
   const own = effects.path(args.path);
   if (own && own.state === 'file' && value.type === 'file') {
@@ -102,8 +109,7 @@ function refine(value: FileFact, args: FileFactArgs, effects: EffectView): FileF
   if (value.type !== 'absent' || value.planned) return value;
   const install = effects.installs()[0];
   if (!install) return value;
-  const missing = value.parent === 'directory' ? args.path : `the directory of ${args.path}`;
-  return new Unknowable(`${missing} does not exist yet and may come with package ${install.name} ("${install.by ?? 'an earlier task'}")`);
+  return { ...value, mayComeWith: `package ${install.name} ("${install.by ?? 'an earlier task'}")` };
 }
 
 /**

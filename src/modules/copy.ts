@@ -65,7 +65,7 @@ function backupStamp(now: Date): string {
 export function decideFileContent(plan: FileContentPlan, fact: FileFact, context: DecideContext): Decision {
   const { dest, content } = plan;
   if (fact.type === 'directory') throw new TaskFailure(`${dest} is a directory`);
-  if (fact.type === 'absent' && fact.parent !== 'directory') {
+  if (fact.type === 'absent' && fact.parent !== 'directory' && !fact.mayComeWith) {
     throw new TaskFailure(`cannot create ${dest}: directory ${dest.replace(/\/[^/]*$/, '') || '/'} does not exist`);
   }
   const hash = sha256(content);
@@ -81,7 +81,11 @@ export function decideFileContent(plan: FileContentPlan, fact: FileFact, context
     ...(plan.group ?? fact.group ? { group: plan.group ?? fact.group } : {}),
   };
   const write = { mode: plan.mode, owner: plan.owner, group: plan.group, ...(plan.backup ? { backupStamp: backupStamp(context.now) } : {}) };
-  const planned = fact.planned ? ` (as ${fact.planned} leaves it)` : '';
+  const planned = fact.planned
+    ? ` (as ${fact.planned} leaves it)`
+    : fact.mayComeWith && fact.parent !== 'directory'
+      ? ` (its directory may come with ${fact.mayComeWith})`
+      : '';
   if (fact.type !== 'file' || fact.sha256 !== hash) {
     const reason =
       fact.type === 'file'

@@ -57,7 +57,7 @@ function create(o: FileOptions, fact: FileFact, kind: 'directory' | 'file'): Dec
   });
   if (mode === undefined && kind === 'file') commands.unshift(sh`chmod ${DEFAULT_FILE_MODE} -- ${o.path}`);
   steps.push(...commands.map((command) => ({ kind: 'exec' as const, command })));
-  if (kind === 'file' && fact.parent !== 'directory') {
+  if (kind === 'file' && fact.parent !== 'directory' && !fact.mayComeWith) {
     throw new TaskFailure(`cannot create ${o.path}: its directory does not exist`);
   }
   return change(`${o.path} would be created as ${kind === 'directory' ? 'a directory' : 'an empty file'}`, steps, {

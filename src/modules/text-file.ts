@@ -1,4 +1,5 @@
 import { fileFact, type FileFact } from '../facts/file.js';
+import { Unknowable } from '../facts/define.js';
 import { TaskFailure, change, noop, type Decision } from './decision.js';
 import { atomicWrite, fileDiff, sha256 } from './file-commands.js';
 
@@ -26,6 +27,7 @@ export function joinLines({ lines }: TextLines): string {
 
 /** The current text of a file to edit, or undefined when it does not exist (failing where it cannot be read). */
 export function currentText(path: string, fact: FileFact): string | undefined {
+  if (fact.type === 'absent' && fact.mayComeWith) throw new Unknowable(`${path} does not exist yet and may come with ${fact.mayComeWith}`);
   if (fact.type === 'absent') return undefined;
   if (fact.type !== 'file') throw new TaskFailure(`${path} is not a regular file (${fact.type})`);
   if (fact.content === undefined) {
@@ -40,7 +42,7 @@ export function currentText(path: string, fact: FileFact): string | undefined {
 export function writeText(path: string, fact: FileFact, next: string, reason: string, unchanged: string): Decision {
   const content = Buffer.from(next);
   if (fact.type === 'file' && fact.sha256 === sha256(content)) return noop(unchanged);
-  if (fact.type === 'absent' && fact.parent !== 'directory') {
+  if (fact.type === 'absent' && fact.parent !== 'directory' && !fact.mayComeWith) {
     throw new TaskFailure(`cannot create ${path}: its directory does not exist`);
   }
   return change(reason, [{ kind: 'exec', command: atomicWrite(path, fact, {}), stdin: content, label: `write ${path}` }], {

@@ -171,13 +171,13 @@ const REFINE: { name: string; effects: Effect[]; value: FileFact; expected: File
     name: 'an absent file may come with a package installed earlier',
     effects: [{ kind: 'package', name: 'nginx', installed: true }],
     value: { path: '/etc/nginx/nginx.conf', type: 'absent', parent: 'directory' },
-    expected: new Unknowable('/etc/nginx/nginx.conf does not exist yet and may come with package nginx ("task 1")'),
+    expected: { path: '/etc/nginx/nginx.conf', type: 'absent', parent: 'directory', mayComeWith: 'package nginx ("task 1")' },
   },
   {
     name: 'an absent directory may come with a package installed earlier',
     effects: [{ kind: 'package', name: 'nginx', installed: true }],
     value: { path: '/etc/nginx/nginx.conf', type: 'absent', parent: 'absent' },
-    expected: new Unknowable('the directory of /etc/nginx/nginx.conf does not exist yet and may come with package nginx ("task 1")'),
+    expected: { path: '/etc/nginx/nginx.conf', type: 'absent', parent: 'absent', mayComeWith: 'package nginx ("task 1")' },
   },
 ];
 

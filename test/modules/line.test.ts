@@ -294,3 +294,12 @@ test('line(): BOF and EOF are not checked as regexps', () => {
   assert.equal(line({ path: P, line: 'a', insertBefore: 'BOF' }).module, 'line');
   assert.equal(line({ path: P, line: 'a', insertAfter: 'EOF' }).module, 'line');
 });
+
+test('line: in a dry-run, a file that may come with a package installed earlier is unknowable, not a failure', async () => {
+  const { Unknowable } = await import('../../src/facts/define.js');
+  const { decideLine } = await import('../../src/modules/line.js');
+  assert.throws(
+    () => decideLine({ path: '/etc/mysql/my.cnf', line: 'x=1' }, { path: '/etc/mysql/my.cnf', type: 'absent', parent: 'absent', mayComeWith: 'package mariadb-server ("install")' }),
+    (e: unknown) => e instanceof Unknowable && /may come with package mariadb-server/.test(e.because),
+  );
+});
