@@ -106,7 +106,7 @@ for n in "$@"; do
     echo "pkg=$n|$s"
     case $s in ?[iWt]*) v=installed ;; esac
     if [ "$want" = all ] || { [ "$want" = missing ] && [ -z "$v" ]; }; then
-      echo "candidate=$n|$(apt-cache policy "$n" 2>/dev/null | sed -n 's/^ *Candidate: //p' | head -n 1)"
+      echo "candidate=$n|$(apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= policy "$n" 2>/dev/null | sed -n 's/^ *Candidate: //p' | head -n 1)"
     fi
     continue ;;
   dnf|yum|zypper) v=$(rpm -q --qf ${RPM_FORMAT} "$n" 2>/dev/null) || v= ;;
