@@ -153,7 +153,8 @@ export default definePlaybook({
       serial: 1,
       tasks: ({ host, vars, inventory }) => [
         packages({ names: vars.is_prerequisites }),
-        hostsEntry({ ip: lbHost(inventory), names: [vars.is_hostname] }),
+        // The nodes reach the IS hostname through the balancer (on the balancer itself: loopback).
+        hostsEntry({ ip: host.groups.includes('lb') ? '127.0.0.1' : lbHost(inventory), names: [vars.is_hostname] }),
         ...nodesOf(host).flatMap((node) => {
           const home = nodeHome(vars, node);
           return [
