@@ -35,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
             .option('tags', { type: 'string', describe: 'only tasks with one of these tags (comma-separated)' })
             .option('skip-tags', { type: 'string', describe: 'skip tasks with any of these tags (comma-separated)' })
             .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line on stdout' })
+            .option('typecheck', { type: 'boolean', default: true, describe: 'type-check the playbook first (--no-typecheck skips it)' })
             .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show commands and their output (secrets masked)' }),
         async (args) => {
           code = await runCommand({
@@ -48,6 +49,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
             tags: args.tags,
             skipTags: args['skip-tags'],
             json: args.json,
+            typecheck: args.typecheck,
             verbose: args.verbose,
           });
         },

@@ -18,6 +18,7 @@ export interface RunArgs {
   tags?: string;
   skipTags?: string;
   json: boolean;
+  typecheck: boolean;
   verbose: boolean;
 }
 
@@ -36,7 +37,7 @@ export async function runCommand(args: RunArgs): Promise<ExitCode> {
     throw new UsageError((error as Error).message);
   }
   const inventory = await loadInventory(args.inventory);
-  const playbook = await loadPlaybook(args.playbook);
+  const playbook = await loadPlaybook(args.playbook, { typecheck: args.typecheck });
   const plays = await prepareRun({
     playbook,
     playbookFile: args.playbook,

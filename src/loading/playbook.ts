@@ -7,6 +7,8 @@ import { isPlaybook } from '../playbook/define.js';
 import { PlaybookError } from '../playbook/errors.js';
 import type { Playbook } from '../playbook/types.js';
 import { UsageError } from '../engine/errors.js';
+import { displayPath } from '../util/display-path.js';
+import { typecheckPlaybook } from './typecheck.js';
 
 const PACKAGE = 'is-provision';
 // Resolution hooks are process-wide; this marks that this process has them already.
@@ -36,12 +38,6 @@ function registerSelfResolution(): void {
   process.setSourceMapsEnabled(true);
 }
 
-/** Relative to the current directory when below it, else absolute. */
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative === '' || relative.startsWith('..') ? file : relative;
-}
-
 function describeLoadError(file: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const located = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message);
@@ -50,10 +46,14 @@ function describeLoadError(file: string, error: unknown): string {
   return `${file}: cannot load playbook: ${first}`;
 }
 
-/** Loads a TypeScript (or JavaScript) playbook file; any problem is a UsageError naming the file. */
-export async function loadPlaybook(file: string): Promise<Playbook> {
+/**
+ * Loads a TypeScript (or JavaScript) playbook file, type-checked first unless told not to; any
+ * problem is a UsageError naming the file.
+ */
+export async function loadPlaybook(file: string, options: { typecheck?: boolean } = {}): Promise<Playbook> {
   const full = path.resolve(file);
   if (!existsSync(full)) throw new UsageError(`${file}: playbook not found`);
+  if (options.typecheck !== false && /\.[cm]?ts$/.test(full)) typecheckPlaybook(full);
   registerSelfResolution();
   let loaded: unknown;
   try {

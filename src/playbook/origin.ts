@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { displayPath } from '../util/display-path.js';
 
 // This file is <package>/src/playbook/origin.ts, or <package>/dist/playbook/origin.js whose source map
 // points back into src/: frames in either are ours.
@@ -19,8 +20,7 @@ export function callerOrigin(): string | undefined {
     if (file.startsWith('file://')) file = fileURLToPath(file);
     if (file.startsWith('node:') || file.includes('/node_modules/')) continue;
     if (OWN.some((dir) => file.startsWith(dir))) continue;
-    const relative = path.relative(process.cwd(), file);
-    return `${relative === '' || relative.startsWith('..') ? file : relative}:${match[2]}`;
+    return `${displayPath(file)}:${match[2]}`;
   }
   return undefined;
 }
