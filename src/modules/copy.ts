@@ -61,6 +61,21 @@ function backupStamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
+/** The plan shared by copy and template: the content in hand, and the file's wanted attributes. */
+export function contentPlan(
+  o: { dest: string; mode?: string | number; owner?: string; group?: string; backup?: boolean },
+  content: Buffer,
+): FileContentPlan {
+  return {
+    dest: o.dest,
+    content,
+    ...(o.mode !== undefined ? { mode: normalizeMode(o.mode) } : {}),
+    ...(o.owner ? { owner: o.owner } : {}),
+    ...(o.group ? { group: o.group } : {}),
+    ...(o.backup ? { backup: true } : {}),
+  };
+}
+
 /** The decision shared by copy and template: same content, mode and owner, or what to write. */
 export function decideFileContent(plan: FileContentPlan, fact: FileFact, context: DecideContext): Decision {
   const { dest, content } = plan;
@@ -116,14 +131,7 @@ export const copyModule = defineModule<CopyOptions, FileContentPlan, { dest: Ret
         : Buffer.isBuffer(o.content)
           ? o.content
           : Buffer.from(isSecret(o.content) ? o.content.reveal() : String(o.content));
-    return {
-      dest: o.dest,
-      content,
-      ...(o.mode !== undefined ? { mode: normalizeMode(o.mode) } : {}),
-      ...(o.owner ? { owner: o.owner } : {}),
-      ...(o.group ? { group: o.group } : {}),
-      ...(o.backup ? { backup: true } : {}),
-    };
+    return contentPlan(o, content);
   },
   facts: (plan) => ({ dest: fileFact({ path: plan.dest }) }),
   decide: (plan, facts, context) => decideFileContent(plan, facts.dest, context),

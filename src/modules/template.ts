@@ -17,11 +17,11 @@
 import Handlebars from 'handlebars';
 import { PlaybookError } from '../playbook/errors.js';
 import { buildTask } from '../playbook/define.js';
-import { normalizeMode, type OptionsSchema } from '../playbook/options.js';
+import type { OptionsSchema } from '../playbook/options.js';
 import type { CommonOptions, Task } from '../playbook/types.js';
 import { revealAll } from '../shell/secret.js';
 import { fileFact } from '../facts/file.js';
-import { COPY_SCHEMA, decideFileContent, type FileContentPlan } from './copy.js';
+import { COPY_SCHEMA, contentPlan, decideFileContent, type FileContentPlan } from './copy.js';
 import { defineModule } from './define.js';
 
 export interface TemplateOptions {
@@ -101,14 +101,7 @@ export const templateModule = defineModule<TemplateOptions, FileContentPlan, { d
     const file = context.resolveLocal(o.src);
     const text = (await context.readLocal(o.src)).toString('utf8');
     const rendered = renderTemplate(text, file, { ...context.vars, ...(o.vars ?? {}) }, context.origin);
-    return {
-      dest: o.dest,
-      content: Buffer.from(rendered),
-      ...(o.mode !== undefined ? { mode: normalizeMode(o.mode) } : {}),
-      ...(o.owner ? { owner: o.owner } : {}),
-      ...(o.group ? { group: o.group } : {}),
-      ...(o.backup ? { backup: true } : {}),
-    };
+    return contentPlan(o, Buffer.from(rendered));
   },
   facts: (plan) => ({ dest: fileFact({ path: plan.dest }) }),
   decide: (plan, facts, context) => decideFileContent(plan, facts.dest, context),

@@ -144,24 +144,36 @@ test('cluster on four fresh hosts: dry-run, apply, serve through NGINX, re-run, 
   }
 });
 
-test('single-host layout: NGINX, node1, node2 and the database on one host', async (t) => {
-  await labReset('lb');
-  const single = variantInventory('single', (text) =>
+/** The lab inventory rewritten for one host holding NGINX, node1, node2 and the database. */
+function singleHost(name: string, address: string, engine: 'mysql' | 'postgresql'): string {
+  return variantInventory(name, (text) =>
     text
-      .replace(/\[hosts\.is1\][\s\S]*$/, '')
+      .replace(/\[hosts\.lb\][\s\S]*$/, '')
+      .replace('db_engine = "mysql"', `db_engine = "${engine}"`)
       .concat(
-        '[hosts.db]\naddress = "10.231.0.11"\n' +
+        `[hosts.wso2]\naddress = "${address}"\n` +
           'vars = { nodes = [{ name = "node1", offset = 0 }, { name = "node2", offset = 1 }] }\n' +
-          '[groups.lb]\nhosts = ["db"]\n[groups.is]\nhosts = ["db"]\n[groups.db]\nhosts = ["db"]\n',
-      )
-      .replace('[hosts.lb]\naddress = "10.231.0.11"\n', ''),
+          '[groups.lb]\nhosts = ["wso2"]\n[groups.is]\nhosts = ["wso2"]\n[groups.db]\nhosts = ["wso2"]\n',
+      ),
   );
-  const first = await timed('single host, cold run', t, () => run(single));
-  assert.equal(first.code, 0, first.stdout + first.stderr);
-  const second = await timed('single host, warm run', t, () => run(single));
-  assert.equal(recapOf(second).db!.changed, 0, tasksWith(second, 'changed').join(', '));
-  const viaLb = await get(`https://${HOSTS.lb}/carbon/`, 'is.wso2.com');
-  assert.equal(viaLb.status, 200);
-  assert.match((await get(`https://${HOSTS.lb}:9443/carbon/`)).body, /node=node1/);
-  assert.match((await get(`https://${HOSTS.lb}:9444/carbon/`)).body, /node=node2/);
-});
+}
+
+for (const [engine, host] of [['mysql', 'lb'], ['postgresql', 'is1']] as const) {
+  test(`single-host layout (${engine}): NGINX, node1, node2 and the database on one host`, async (t) => {
+    await labReset(host);
+    const address = HOSTS[host];
+    const single = singleHost(`single-${engine}`, address, engine);
+    const first = await timed(`single host (${engine}), cold run`, t, () => run(single));
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const second = await timed(`single host (${engine}), warm run`, t, () => run(single));
+    assert.equal(second.code, 0, second.stdout);
+    assert.equal(recapOf(second).wso2!.changed, 0, tasksWith(second, 'changed').join(', '));
+    const viaLb = await get(`https://${address}/carbon/`, 'is.wso2.com');
+    assert.equal(viaLb.status, 200);
+    assert.match((await get(`https://${address}:9443/carbon/`)).body, /node=node1/);
+    assert.match((await get(`https://${address}:9444/carbon/`)).body, /node=node2/);
+    const deployment = readFileSync(path.join(hostRoot(host), 'opt/wso2/node2/wso2is-5.10.0/repository/conf/deployment.toml'), 'utf8');
+    assert.match(deployment, /^offset = 1$/m);
+    assert.match(deployment, engine === 'mysql' ? /jdbc:mysql:/ : /jdbc:postgresql:/);
+  });
+}

@@ -132,3 +132,29 @@ export default definePlaybook({ name: 'k', plays: [{ name: 'p', hosts: 'all', ta
   const strictAfter = labInventory(hosts, { knownHosts: recorded });
   assert.equal((await runCli(['run', play, '-i', strictAfter, '--json'])).code, 0);
 });
+
+test('a task failing on one host stops that host only; the others finish; exit 1; a fixed re-run converges', async () => {
+  await Promise.all(['is1', 'is2'].map(labReset));
+  const dir = mkdtempSync(path.join(tmpdir(), 'isp-fail-'));
+  const play = path.join(dir, 'p.ts');
+  const write = (failOn: string) =>
+    writeFileSync(play, `import { definePlaybook, command, copy } from 'is-provision';
+export default definePlaybook({ name: 'f', plays: [{ name: 'p', hosts: 'all', tasks: ({ host }) => [
+  copy({ name: 'before', dest: '/opt/before', content: 'x' }),
+  command({ name: 'check', cmd: host.name === ${JSON.stringify(failOn)} ? 'echo "disk full" >&2; exit 7' : 'touch /opt/checked', creates: '/opt/checked' }),
+  copy({ name: 'after', dest: '/opt/after', content: 'y' }),
+] }] });`);
+  const inventory = labInventory([{ name: 'is1', ip: HOSTS.is1 }, { name: 'is2', ip: HOSTS.is2 }]);
+  write('is1');
+  const failed = await runCli(['run', play, '-i', inventory, '--json']);
+  assert.equal(failed.code, 1);
+  const failure = failed.events.find((e) => e.type === 'task' && e.status === 'failed')!;
+  assert.equal(failure.host, 'is1');
+  assert.match(failure.reason, /exit code 7: disk full/);
+  assert.equal(existsSync(path.join(hostRoot('is1'), 'opt/after')), false);
+  assert.equal(readFileSync(path.join(hostRoot('is2'), 'opt/after'), 'utf8'), 'y');
+  write('nobody');
+  const fixed = await runCli(['run', play, '-i', inventory, '--json']);
+  assert.equal(fixed.code, 0);
+  assert.deepEqual(tasksWith(fixed, 'changed').sort(), ['is1/after', 'is1/check']);
+});
