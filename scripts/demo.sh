@@ -9,12 +9,6 @@ playbook=${1:-playbooks/cluster.ts}
 npm run --silent build
 scripts/standin-pack/build.sh
 scripts/lab.sh up lb=10.231.0.11 is1=10.231.0.12 is2=10.231.0.13 db=10.231.0.14
-# The lab's database password: kept in the lab's state dir so that re-runs agree.
-if [ -z "${IS_DB_PASSWORD:-}" ]; then
-  [ -s .lab/db_password ] || (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' > .lab/db_password)
-  IS_DB_PASSWORD=$(cat .lab/db_password)
-  export IS_DB_PASSWORD
-fi
 echo "== first run: $playbook"
 node bin/is-provision.js run "$playbook" -i inventory/lab
 echo "== second run: nothing to do"
@@ -27,6 +21,6 @@ The cluster is up. Look around:
   curl -sk https://10.231.0.13:9444/carbon/                       # node2 on is2 (offset 1)
   scripts/lab.sh ssh lb cat /etc/nginx/conf.d/is.https.conf
   scripts/lab.sh ssh db mysql -e 'show databases'
-  IS_DB_PASSWORD=\$(cat .lab/db_password) node bin/is-provision.js run $playbook -i inventory/lab --dry-run -e is_hostname=id.example.com
+  node bin/is-provision.js run $playbook -i inventory/lab --dry-run -e is_hostname=id.example.com
   scripts/lab.sh down                                              # stop the hosts
 MSG

@@ -315,7 +315,14 @@ ensure_base() {
 
 # ---------------------------------------------------------------- hosts
 
+# The lab's database password (inventory/lab reads it as a secret file), made once per state dir.
+ensure_db_password() {
+  [[ -s $STATE/db_password ]] && return 0
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$STATE/db_password")
+}
+
 ensure_client_key() {
+  ensure_db_password
   [[ -f $STATE/id_ed25519 && -f $STATE/id_ed25519.pub ]] && return 0
   rm -f "$STATE/id_ed25519" "$STATE/id_ed25519.pub"
   ssh-keygen -q -t ed25519 -N '' -C is-provision-lab -f "$STATE/id_ed25519"

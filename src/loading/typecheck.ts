@@ -32,6 +32,19 @@ function findConfig(dir: string): string | undefined {
   }
 }
 
+/**
+ * The @types folders as tsc finds them from the playbook's own config: from the generated config in
+ * a temp dir it would look beside that instead.
+ */
+function typeRoots(configDir: string): string[] {
+  const roots: string[] = [];
+  for (let d = configDir; ; d = path.dirname(d)) {
+    const candidate = path.join(d, 'node_modules', '@types');
+    if (existsSync(candidate)) roots.push(candidate);
+    if (path.dirname(d) === d) return roots;
+  }
+}
+
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 interface CacheEntry {
@@ -86,7 +99,12 @@ export function typecheckPlaybook(file: string): void {
   try {
     const config = {
       ...(userConfig ? { extends: userConfig } : {}),
-      compilerOptions: { ...(userConfig ? {} : DEFAULTS), noEmit: true, skipLibCheck: true, paths: { 'is-provision': [OWN_TYPES] } },
+      compilerOptions: {
+        ...(userConfig ? { typeRoots: typeRoots(path.dirname(userConfig)) } : DEFAULTS),
+        noEmit: true,
+        skipLibCheck: true,
+        paths: { 'is-provision': [OWN_TYPES] },
+      },
       files: [full],
     };
     writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
