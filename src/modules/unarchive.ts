@@ -38,17 +38,8 @@ import path from 'node:path';
 import { fileFact } from '../facts/file.js';
 import type { FactCall } from '../facts/define.js';
 import type { Effect } from '../facts/effects.js';
-import {
-  markerPath,
-  readArchive,
-  stripComponents,
-  unarchiveStateFact,
-  MARKER_NAME,
-  type ArchiveEntry,
-  type ArchiveFormat,
-  type UnarchiveMarker,
-  type UnarchiveState,
-} from '../facts/unarchive.js';
+import { markerPath, unarchiveStateFact, MARKER_NAME, type UnarchiveMarker, type UnarchiveState } from '../facts/unarchive.js';
+import { readArchive, stripComponents, type ArchiveEntry, type ArchiveFormat } from './archive-reader.js';
 import type { FileFact } from '../facts/file.js';
 import { buildTask } from '../playbook/define.js';
 import { PlaybookError } from '../playbook/errors.js';
