@@ -279,7 +279,11 @@ export function decideToml(plan: TomlPlan, fact: FileFact): Decision {
 export const tomlModule = defineModule<TomlOptions, TomlPlan, { path: ReturnType<typeof textFileFact> }>({
   name: 'toml',
   schema: SCHEMA,
-  describe: (o) => `toml ${o.path}: ${list([...Object.keys(o.set ?? {}), ...(o.unset ?? []).map((k) => `-${k}`)])}`,
+  // The keys are in the reason; a task name listing them all would fill the line.
+  describe: (o) => {
+    const count = Object.keys(o.set ?? {}).length + (o.unset ?? []).length;
+    return `toml ${o.path} (${count} ${count === 1 ? 'key' : 'keys'})`;
+  },
   prepare: (o) => planToml(o),
   facts: (plan) => ({ path: textFileFact(plan.path) }),
   decide: (plan, facts) => decideToml(plan, facts.path),
