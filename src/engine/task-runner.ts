@@ -208,6 +208,8 @@ export async function runTask(session: HostSession, task: PreparedTask, vars: Re
   try {
     for (const step of decision.steps) await applyStep(session, task, step);
   } catch (error) {
+    // A file that cannot be uploaded fails the task; a connection that is gone makes the host unreachable.
+    if (error instanceof TransportError && error.kind === 'io') return { status: 'failed', reason: error.message, error: { message: error.message } };
     if (error instanceof TransportError) throw error;
     if (error instanceof StepError) return { ...failure(error), ...(diff ? { diff } : {}) };
     throw error;
