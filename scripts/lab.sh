@@ -247,6 +247,9 @@ Suites: $SUITE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+  # apt-cacher-ng can stall a request when several hosts fetch the same file at once: time out and
+  # retry instead of hanging a run for ever.
+  printf '%s\n' 'Acquire::http::Timeout "30";' 'Acquire::Retries "5";' >"$root/etc/apt/apt.conf.d/80is-provision-lab"
   # No DNS in the lab; an empty resolv.conf makes lookups fail fast on loopback
   # instead of sending packets towards the control machine's resolver.
   echo "# is-provision lab: no DNS" >"$root/etc/resolv.conf"
