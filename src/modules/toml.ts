@@ -43,9 +43,10 @@ import { TaskFailure, noop, type Decision } from './decision.js';
 import { defineModule } from './define.js';
 import { currentText, textFileFact, writeText } from './text-file.js';
 import {
-  addAt, indexToml, isTable, isTableArray, parseKeyPath, removeAt, renderKey, renderString, replaceAt, TomlSyntaxError,
+  addAt, indexToml, removeAt, replaceAt, TomlSyntaxError,
   type Address, type ArrayNode, type KeyPath, type Row, type TableNode, type TomlIndex,
 } from './toml-edit.js';
+import { isTable, isTableArray, parseKeyPath, renderKey, renderString } from './toml-render.js';
 
 export interface TomlOptions {
   path: string;

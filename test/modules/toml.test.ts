@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as iarnaParse } from '@iarna/toml';
 import { decideToml, planToml, sameValue, toml, tomlModule, type TomlOptions } from '../../src/modules/toml.js';
-import { parseKeyPath } from '../../src/modules/toml-edit.js';
+import { parseKeyPath } from '../../src/modules/toml-render.js';
 import { TaskFailure } from '../../src/modules/decision.js';
 import { EffectStore } from '../../src/facts/effects.js';
 import { fileFact } from '../../src/facts/file.js';
