@@ -548,9 +548,21 @@ cmd_reset() {
   ip=$HOST_IP
   root=$(hdir "$name")/root
   kill_all "$root" "$(netns_of "$name")"
+  port_free "$name"
   setup_fs "$name"
   start_host "$name"
   wait_host "$name" "$ip"
+}
+
+# A killed sshd can leave its listening socket behind for a moment; a new one would then fail with
+# "Address already in use".
+port_free() {
+  local i
+  for i in $(seq 50); do
+    [[ -z $(ip netns exec "$(netns_of "$1")" ss -Hltn 'sport = :22' 2>/dev/null) ]] && return 0
+    sleep 0.1
+  done
+  die "port 22 of $1 is still taken after its sshd was killed"
 }
 
 cmd_exec() {
