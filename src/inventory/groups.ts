@@ -1,4 +1,4 @@
-import { didYouMean } from './errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import type { InventoryDocument } from './schema.js';
 import { scopeOf, type TomlSource } from './toml-source.js';
 

@@ -1,6 +1,7 @@
 /** Checks a parsed hosts.toml against the contract and turns it into typed entries. */
 import path from 'node:path';
-import { didYouMean, expandTilde } from './errors.js';
+import { expandTilde } from './errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import type { ExplicitSettings } from './connection.js';
 import type { Segment } from './toml-locate.js';
 import { describe, isTable, scopeOf, type TomlSource, type TomlTable, type TomlValue } from './toml-source.js';

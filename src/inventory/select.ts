@@ -4,7 +4,7 @@
  * "all except". A name that matches no host or group is an error, since a typo in --limit must not
  * quietly select nothing (or everything); a glob that matches nothing is not.
  */
-import { closest } from './errors.js';
+import { closest } from '../util/did-you-mean.js';
 import { hasWildcard, wildcardToRegExp } from './patterns.js';
 import type { Host, Inventory } from './types.js';
 

@@ -1,35 +1,44 @@
-/** Levenshtein distance, for "did you mean" hints on misspelt names. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
+/** Optimal-string-alignment distance: Levenshtein plus adjacent swaps, the commonest typo. */
+export function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row: number[] = [i];
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const up = rows[i - 1] ?? [];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min((up[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (up[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, (rows[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      row.push(best);
     }
+    rows.push(row);
   }
-  return row[b.length]!;
+  return rows[a.length]?.[b.length] ?? Math.max(a.length, b.length);
 }
 
-/** The closest candidate within a third of the name's length, or undefined. */
+/** The candidate closest to name, if it is close enough to be a plausible typo. */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
-  const limit = Math.max(2, Math.ceil(name.length / 3));
+  const lower = name.toLowerCase();
   for (const candidate of candidates) {
-    const d = distance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance && d <= limit) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (distance < bestDistance) {
       best = candidate;
-      bestDistance = d;
+      bestDistance = distance;
     }
   }
-  return best;
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  return best !== undefined && bestDistance <= limit && bestDistance < name.length ? best : undefined;
 }
 
-/** ` (did you mean "x"?)` or the empty string. */
+/** ` (did you mean "x"?)`, or nothing when no candidate is close. */
 export function didYouMean(name: string, candidates: Iterable<string>): string {
-  const hint = closest(name, candidates);
-  return hint === undefined ? '' : ` (did you mean "${hint}"?)`;
+  const suggestion = closest(name, candidates);
+  return suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`;
 }

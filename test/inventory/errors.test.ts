@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InventoryError, closest, editDistance } from '../../src/inventory/errors.js';
+import { InventoryError } from '../../src/inventory/errors.js';
+import { closest, editDistance } from '../../src/util/did-you-mean.js';
 import { fixture, load, loadError, type FixtureOptions } from './helpers.js';
 
 const twoHosts = '[hosts.web1]\n[hosts.web2]\n';
