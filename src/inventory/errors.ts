@@ -24,14 +24,6 @@ export class InventoryError extends Error {
   }
 }
 
-/** How a path is shown to the user: short enough to read, exact enough to open. */
-export function displayPath(file: string, cwd: string, home: string): string {
-  const fromCwd = path.relative(cwd, file);
-  if (fromCwd !== '' && !fromCwd.startsWith('..') && !path.isAbsolute(fromCwd)) return fromCwd;
-  const fromHome = path.relative(home, file);
-  if (fromHome !== '' && !fromHome.startsWith('..') && !path.isAbsolute(fromHome)) return `~/${fromHome}`;
-  return file;
-}
 
 /** `~` and `~/x` to the home directory; `~user` is left alone, as nothing here can look users up. */
 export function expandTilde(value: string, home: string): string {
